@@ -1,9 +1,9 @@
 """Turn news articles into validated, evidence-grounded armed-conflict event records.
 
-    from extractor import extract
-    result = extract(article_text, model="openai/gpt-4o-mini")
-    for event in result.events:
-        print(event.event_type, event.actor1.name, event.fatalities.best)
+from extractor import extract
+result = extract(article_text, model="openai/gpt-4o-mini")
+for event in result.events:
+    print(event.event_type, event.actor1.name, event.fatalities.best)
 """
 
 from extractor.articles import Article, ArticleError, load_article

@@ -74,7 +74,7 @@ def load_article(path: str | Path) -> Article:
     metadata = _read_sidecar(path)
     metadata.setdefault("id", path.stem)
     try:
-        return Article(text=text, **metadata)
+        return Article.model_validate({**metadata, "text": text})
     except ValidationError as exc:
         raise ArticleError(f"{path}: {_first_error(exc)}") from exc
 

@@ -21,7 +21,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +42,12 @@ SECRET_HEADERS = (
 SECRET_QUERY_PARAMS = ("key", "api_key", "api-key")
 REDACTED = "REDACTED"
 # Shapes of keys that must never be in a cassette, whatever header or body they hide in.
-SECRET_PATTERN = re.compile(r"(sk-[A-Za-z0-9_-]{20,}|sk-ant-[A-Za-z0-9_-]{10,}|AIza[0-9A-Za-z_-]{30,}|[Bb]earer [A-Za-z0-9._-]{20,})")
+SECRET_PATTERN = re.compile(
+    r"(sk-[A-Za-z0-9_-]{20,}|sk-ant-[A-Za-z0-9_-]{10,}|AIza[0-9A-Za-z_-]{30,}|[Bb]earer [A-Za-z0-9._-]{20,})"
+)
 
 
-class CassetteMode(str, Enum):
+class CassetteMode(StrEnum):
     REPLAY = "replay"
     RECORD = "record"
     RERECORD = "rerecord"
@@ -56,6 +58,10 @@ class CassetteMissing(LookupError):
     """Replay was asked for a recording that does not exist."""
 
 
+class CassetteUnused(RuntimeError):
+    """Replay left recorded interactions unplayed: the request flow changed since recording."""
+
+
 def model_slug(model: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "__", model)
 
@@ -64,10 +70,10 @@ def cassette_path(root: Path, article_id: str, prompt_version: str, model: str) 
     return root / prompt_version / model_slug(model) / f"{article_id}.yaml"
 
 
-def record_hint(article_id: str, prompt_version: str, model: str) -> str:
+def record_hint(article_id: str, prompt_version: str, model: str, mode: str = "record") -> str:
     return (
         f"record it with: extractor extract <file of {article_id}> --prompt {prompt_version} "
-        f"--model {model} --cassettes record"
+        f"--model {model} --cassettes {mode}"
     )
 
 
@@ -127,7 +133,9 @@ def make_vcr(record_mode: str) -> vcr.VCR:
 
 def needs_network(mode: CassetteMode, path: Path) -> bool:
     """Whether a run in this mode will make live calls for this cassette."""
-    return mode is CassetteMode.OFF or mode is CassetteMode.RERECORD or (mode is CassetteMode.RECORD and not path.exists())
+    return (
+        mode is CassetteMode.OFF or mode is CassetteMode.RERECORD or (mode is CassetteMode.RECORD and not path.exists())
+    )
 
 
 @contextlib.contextmanager
@@ -149,8 +157,14 @@ def use_cassette(mode: CassetteMode, root: Path, article_id: str, prompt_version
         path.unlink(missing_ok=True)
     record_mode = {CassetteMode.REPLAY: "none", CassetteMode.RECORD: "once", CassetteMode.RERECORD: "once"}[mode]
     path.parent.mkdir(parents=True, exist_ok=True)
-    with make_vcr(record_mode).use_cassette(str(path)):
+    with make_vcr(record_mode).use_cassette(str(path)) as cassette:
         yield
+    if mode is CassetteMode.REPLAY and not cassette.all_played:
+        raise CassetteUnused(
+            f"{path}: {len(cassette.data)} recorded interaction(s) but only {cassette.play_count} replayed; "
+            "the calls made no longer follow the recording; "
+            + record_hint(article_id, prompt_version, model, "rerecord")
+        )
 
 
 def is_cassette_miss(exc: BaseException | None) -> bool:

@@ -17,7 +17,7 @@ import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -33,21 +33,33 @@ from extractor.pipeline import ExtractionError, Extractor
 from extractor.prompts import PromptError, PromptVersion, available_versions, default_prompts_dir
 from extractor.schema import ExtractionResult
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Turn news articles into armed-conflict event records.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Turn news articles into armed-conflict event records."
+)
 err = Console(stderr=True)
 
 
 @app.command()
 def extract(
-    files: Annotated[list[Path], typer.Argument(help="Article text files (UTF-8). A NAME.meta.json beside one adds its metadata.")],
-    model: Annotated[str | None, typer.Option(help="litellm model string, or 'embedded'. Default: $EXTRACTOR_MODEL, else embedded.")] = None,
+    files: Annotated[
+        list[Path], typer.Argument(help="Article text files (UTF-8). A NAME.meta.json beside one adds its metadata.")
+    ],
+    model: Annotated[
+        str | None, typer.Option(help="litellm model string, or 'embedded'. Default: $EXTRACTOR_MODEL, else embedded.")
+    ] = None,
     prompt: Annotated[str, typer.Option(help="Prompt version (a folder under prompts/).")] = "v1",
     out: Annotated[Path | None, typer.Option(help="Output file. Default: stdout.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="jsonl (one result per article) or csv (one row per event).")] = "jsonl",
-    api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server (use an openai/ model string).")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="jsonl (one result per article) or csv (one row per event).")
+    ] = "jsonl",
+    api_base: Annotated[
+        str | None, typer.Option(help="Base URL of an OpenAI-compatible server (use an openai/ model string).")
+    ] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Most tokens the model may write per answer.")] = None,
     retries: Annotated[int | None, typer.Option(help="Re-asks after a validation error.")] = None,
-    published: Annotated[str | None, typer.Option(help="Publication date YYYY-MM-DD for articles without metadata.")] = None,
+    published: Annotated[
+        str | None, typer.Option(help="Publication date YYYY-MM-DD for articles without metadata.")
+    ] = None,
     cassettes: Annotated[str, typer.Option(help="off (live), replay, record (missing ones) or rerecord.")] = "off",
     cassette_dir: Annotated[Path | None, typer.Option(help="Where cassettes live. Default: cassettes/.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log retries and warnings as they happen.")] = False,
@@ -62,7 +74,7 @@ def extract(
         _fail(f"--cassettes must be one of off, replay, record, rerecord, not {cassettes!r}")
     published_date = _parse_date(published) if published else None
     config = ModelConfig.for_model(model)
-    overrides = {"api_base": api_base, "max_tokens": max_tokens, "max_validation_retries": retries}
+    overrides: dict[str, Any] = {"api_base": api_base, "max_tokens": max_tokens, "max_validation_retries": retries}
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if is_embedded(config.model):
         err.print(f"[yellow]warning:[/] {QUALITY_WARNING}")
@@ -125,7 +137,9 @@ def _progress(total: int) -> Progress:
 def _summary(results: list[ExtractionResult], out: Path | None) -> None:
     table = Table(title=None, show_edge=False)
     for column in ("article", "status", "events", "attempts", "tokens", "cost $", "latency s", "grounded"):
-        table.add_column(column, justify="left" if column in ("article", "status") else "right")
+        table.add_column(
+            column, justify="left" if column in ("article", "status") else "right", no_wrap=column == "article"
+        )
     for r in results:
         rate = r.grounding_rate
         cost = "?" if r.usage.cost_usd is None else f"{r.usage.cost_usd:.4f}"
@@ -177,7 +191,9 @@ def _fail(message: str) -> NoReturn:
 
 def _quiet_libraries(verbose: bool) -> None:
     """instructor and litellm log every failed attempt at ERROR; our summary already reports them."""
-    logging.basicConfig(level=logging.WARNING if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
+    )
     for name in ("instructor", "LiteLLM", "litellm", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING if verbose else logging.CRITICAL)
 

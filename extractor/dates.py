@@ -47,7 +47,9 @@ def resolve(raw: str, published: dt.date) -> Resolved | None:
     """Resolve a relative expression against the publication date; None if it is not understood."""
     text = raw.lower()
     week_start = published - dt.timedelta(days=published.weekday())
-    weekdays = [_latest_weekday(published, _WEEKDAYS.index(w)) for w in re.findall(r"\b(" + "|".join(_WEEKDAYS) + r")\b", text)]
+    weekdays = [
+        _latest_weekday(published, _WEEKDAYS.index(w)) for w in re.findall(r"\b(" + "|".join(_WEEKDAYS) + r")\b", text)
+    ]
     if weekdays:
         if "last week" in text:
             weekdays = [d - dt.timedelta(days=7) if d >= week_start else d for d in weekdays]
@@ -96,7 +98,9 @@ def settle_date(date: EventDate, published: dt.date | None) -> tuple[EventDate, 
         return date, None
     settled = date.model_copy(update={"start": resolved.start, "end": resolved.end, "precision": resolved.precision})
     changed = (date.start, date.end) not in {(None, None), (resolved.start, resolved.end)}
-    warning = f"date {date.raw!r} resolved to {resolved.start}..{resolved.end}, not the model's {date.start}..{date.end}"
+    warning = (
+        f"date {date.raw!r} resolved to {resolved.start}..{resolved.end}, not the model's {date.start}..{date.end}"
+    )
     return settled, warning if changed else None
 
 

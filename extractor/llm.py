@@ -24,17 +24,17 @@ import os
 # Must be set before litellm is imported: it otherwise fetches its price map over the network.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import asyncio  # noqa: E402
-import logging  # noqa: E402
-from dataclasses import dataclass, field, replace  # noqa: E402
-from typing import Any, TypeVar  # noqa: E402
+import asyncio
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
-import instructor  # noqa: E402
-from instructor.v2.core.errors import IncompleteOutputException, InstructorRetryException  # noqa: E402
-import litellm  # noqa: E402
-import openai  # noqa: E402
-from pydantic import BaseModel  # noqa: E402
-from tenacity import (  # noqa: E402
+import instructor
+import litellm
+import openai
+from instructor.v2.core.errors import IncompleteOutputException, InstructorRetryException
+from pydantic import BaseModel
+from tenacity import (
     AsyncRetrying,
     RetryCallState,
     Retrying,
@@ -43,8 +43,8 @@ from tenacity import (  # noqa: E402
     wait_exponential_jitter,
 )
 
-from extractor.cassettes import is_cassette_miss  # noqa: E402
-from extractor.schema import Usage  # noqa: E402
+from extractor.cassettes import is_cassette_miss
+from extractor.schema import Usage
 
 litellm.disable_aiohttp_transport = True  # keep async calls on httpx, which cassettes can record
 litellm.telemetry = False
@@ -128,7 +128,9 @@ class CallLedger:
         raw_usage = getattr(response, "usage", None)
         prompt = int(getattr(raw_usage, "prompt_tokens", 0) or 0)
         completion = int(getattr(raw_usage, "completion_tokens", 0) or 0)
-        self.usage = self.usage + Usage(prompt_tokens=prompt, completion_tokens=completion, cost_usd=_cost(response, config))
+        self.usage = self.usage + Usage(
+            prompt_tokens=prompt, completion_tokens=completion, cost_usd=_cost(response, config)
+        )
 
     def record_failure(self) -> None:
         self.calls += 1
@@ -178,7 +180,7 @@ class _WaitRetryAfterOrBackoff:
     """Wait what the server asked for; otherwise exponential backoff with jitter."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self._backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
         self._maximum = maximum
 
     def __call__(self, state: RetryCallState) -> float:
@@ -227,7 +229,9 @@ class LLMClient:
             kwargs = {**kwargs, "response_format": {"type": "json_object", "schema": fmt["json_schema"]["schema"]}}
         return {**kwargs, "max_retries": 0}  # retries are ours (tenacity), not the SDK's
 
-    def create(self, response_model: type[T], messages: list[dict[str, str]], context: dict[str, Any]) -> tuple[T, CallLedger]:
+    def create(
+        self, response_model: type[T], messages: list[dict[str, str]], context: dict[str, Any]
+    ) -> tuple[T, CallLedger]:
         """Ask for ``response_model``; re-ask on validation errors; raise :class:`LLMError` when out of tries."""
         ledger = CallLedger()
 
@@ -273,7 +277,7 @@ class LLMClient:
                     return response
             raise AssertionError("unreachable: tenacity reraises")
 
-        client = instructor.from_litellm(completion, mode=instructor.Mode.JSON_SCHEMA)
+        client = instructor.from_litellm(completion, mode=instructor.Mode.JSON_SCHEMA, async_client=True)
         try:
             result = await client.chat.completions.create(
                 response_model=response_model,

@@ -21,7 +21,14 @@ from typing import Any
 
 from extractor.actors import AliasTable
 from extractor.articles import Article, ArticleError, article_from_text
-from extractor.cassettes import CassetteMissing, CassetteMode, cassette_path, needs_network, use_cassette
+from extractor.cassettes import (
+    CassetteMissing,
+    CassetteMode,
+    CassetteUnused,
+    cassette_path,
+    needs_network,
+    use_cassette,
+)
 from extractor.dates import settle_date
 from extractor.embedded import QUALITY_WARNING, EmbeddedServer
 from extractor.grounding import ground_events
@@ -99,13 +106,17 @@ class Extractor:
     def __enter__(self) -> Extractor:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     async def __aenter__(self) -> Extractor:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -167,9 +178,10 @@ class Extractor:
         started = time.monotonic()
         try:
             messages = self.render(article)
+            client = self._client_for(article)  # outside the cassette: server start-up is not an LLM call
             with self._cassette(article):
-                payload, ledger = self._client_for(article).create(EventList, messages, _context(article))
-        except (ContextTooLong, CassetteMissing) as exc:
+                payload, ledger = client.create(EventList, messages, _context(article))
+        except (ContextTooLong, CassetteMissing, CassetteUnused) as exc:
             raise self._failure(article, str(exc), None, started) from exc
         except LLMError as exc:
             raise self._failure(article, str(exc), exc.ledger, started) from exc
@@ -181,10 +193,10 @@ class Extractor:
         started = time.monotonic()
         try:
             messages = self.render(article)
+            client = await asyncio.to_thread(self._client_for, article)
             async with self._acassette(article):
-                client = await asyncio.to_thread(self._client_for, article)
                 payload, ledger = await client.acreate(EventList, messages, _context(article))
-        except (ContextTooLong, CassetteMissing) as exc:
+        except (ContextTooLong, CassetteMissing, CassetteUnused) as exc:
             raise self._failure(article, str(exc), None, started) from exc
         except LLMError as exc:
             raise self._failure(article, str(exc), exc.ledger, started) from exc
@@ -230,7 +242,9 @@ def _known_context_window(model: str) -> int | None:
     return int(window) if window else None
 
 
-def extract(article: Article | str, *, model: str | None = None, prompt: str = "v1", **options: Any) -> ExtractionResult:
+def extract(
+    article: Article | str, *, model: str | None = None, prompt: str = "v1", **options: Any
+) -> ExtractionResult:
     """Extract the events of one article (text or :class:`Article`) and return the result.
 
     ``model`` is any litellm model string, or ``embedded`` (the default when
@@ -241,7 +255,9 @@ def extract(article: Article | str, *, model: str | None = None, prompt: str = "
         return extractor.extract(article)
 
 
-async def aextract(article: Article | str, *, model: str | None = None, prompt: str = "v1", **options: Any) -> ExtractionResult:
+async def aextract(
+    article: Article | str, *, model: str | None = None, prompt: str = "v1", **options: Any
+) -> ExtractionResult:
     """Async twin of :func:`extract`."""
     async with Extractor(model, prompt, **options) as extractor:
         return await extractor.aextract(article)

@@ -66,7 +66,9 @@ class PromptVersion:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise PromptError(f"prompt version {version!r} in {folder} is broken: {exc}") from exc
         if manifest.get("version") != version:
-            raise PromptError(f"{folder}/manifest.toml says version {manifest.get('version')!r}, folder says {version!r}")
+            raise PromptError(
+                f"{folder}/manifest.toml says version {manifest.get('version')!r}, folder says {version!r}"
+            )
         return cls(
             version=version,
             parent=str(manifest.get("parent", "")),
@@ -78,7 +80,10 @@ class PromptVersion:
 
     def render(self, article: Article) -> list[Message]:
         """The chat messages for one article."""
-        context = {"article": article, "taxonomy": {t.value: [s.value for s in subs] for t, subs in SUB_EVENT_TYPES.items()}}
+        context = {
+            "article": article,
+            "taxonomy": {t.value: [s.value for s in subs] for t, subs in SUB_EVENT_TYPES.items()},
+        }
         return [
             {"role": "system", "content": _render(self.system_template, context, self.version, "system.j2")},
             {"role": "user", "content": _render(self.user_template, context, self.version, "user.j2")},

@@ -8,10 +8,10 @@ read it from here.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class EventType(str, Enum):
+class EventType(StrEnum):
     """ACLED's six event types."""
 
     BATTLES = "Battles"
@@ -22,7 +22,7 @@ class EventType(str, Enum):
     STRATEGIC_DEVELOPMENTS = "Strategic developments"
 
 
-class SubEventType(str, Enum):
+class SubEventType(StrEnum):
     """ACLED's 25 sub-event types."""
 
     ARMED_CLASH = "Armed clash"
@@ -92,7 +92,7 @@ EVENT_TYPE_OF: dict[SubEventType, EventType] = {
 }
 
 
-class ActorCategory(str, Enum):
+class ActorCategory(StrEnum):
     """ACLED's actor categories (inter codes 1-8), in words."""
 
     STATE_FORCES = "state forces"
@@ -105,7 +105,7 @@ class ActorCategory(str, Enum):
     EXTERNAL_OTHER = "external/other"
 
 
-class DatePrecision(str, Enum):
+class DatePrecision(StrEnum):
     """How closely the date range pins the event down (ACLED time precision, UCDP date_prec)."""
 
     DAY = "day"
@@ -115,7 +115,7 @@ class DatePrecision(str, Enum):
     UNKNOWN = "unknown"
 
 
-class GeoPrecision(str, Enum):
+class GeoPrecision(StrEnum):
     """How closely the location pins the event down (ACLED geo precision 1-3, plus country)."""
 
     PLACE = "named place"

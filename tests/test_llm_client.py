@@ -1,0 +1,111 @@
+"""The LLM client against a scripted server: transport retries, Retry-After, re-asks, accounting."""
+
+from __future__ import annotations
+
+import json
+
+import openai
+import pytest
+
+from extractor.llm import LLMClient, LLMError, ModelConfig, resolve_model_name, retry_after_seconds
+from extractor.schema import EventList
+from tests.fake_llm import Reply, completion, fake_llm
+
+MESSAGES = [{"role": "user", "content": "Ten Nusra Front fighters were killed Sunday."}]
+VALID = json.dumps(
+    {
+        "events": [
+            {
+                "event_type": "Battles",
+                "sub_event_type": "Armed clash",
+                "actor1": {"name": "Nusra Front"},
+                "actor2": {"name": "ISIS"},
+                "fatalities": {"best": 10, "low": 10, "high": 10},
+                "evidence": [{"quote": "Ten Nusra Front fighters were killed Sunday."}],
+                "summary": "Nusra Front lost ten fighters.",
+            }
+        ]
+    }
+)
+INVALID = VALID.replace('"low": 10', '"low": 12')  # low > best
+
+
+def config(api_base: str, **overrides: object) -> ModelConfig:
+    base = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "api_key": "sk-test-not-a-real-key-000000000"}
+    return ModelConfig(model="openai/fake", api_base=api_base, **{**base, **overrides})  # type: ignore[arg-type]
+
+
+def test_rate_limit_and_server_error_are_retried_and_counted() -> None:
+    replies = [
+        Reply(429, {"error": {"message": "slow down"}}, {"retry-after": "0.02"}),
+        Reply(503, {"error": "busy"}),
+        completion(VALID),
+    ]
+    with fake_llm(replies) as server:
+        result, ledger = LLMClient(config(server.api_base)).create(EventList, MESSAGES, {})
+    assert result.events[0].fatalities.best == 10
+    assert (ledger.calls, ledger.failed_calls) == (3, 2)
+    assert (ledger.usage.prompt_tokens, ledger.usage.completion_tokens) == (100, 20)
+    assert len(server.requests) == 3
+
+
+def test_retry_after_header_is_read_from_the_error() -> None:
+    with fake_llm([Reply(429, {"error": "x"}, {"retry-after": "7"})]) as server:
+        client = openai.OpenAI(base_url=server.api_base, api_key="k", max_retries=0)
+        with pytest.raises(openai.RateLimitError) as info:
+            client.chat.completions.create(model="m", messages=MESSAGES)  # type: ignore[arg-type]
+    assert retry_after_seconds(info.value) == 7.0
+
+
+def test_validation_error_is_sent_back_to_the_model_and_tokens_add_up() -> None:
+    with fake_llm([completion(INVALID, 100, 40), completion(VALID, 150, 30)]) as server:
+        result, ledger = LLMClient(config(server.api_base)).create(EventList, MESSAGES, {})
+    assert result.events[0].fatalities.low == 10
+    assert (ledger.calls, ledger.usage.prompt_tokens, ledger.usage.completion_tokens) == (2, 250, 70)
+    reask = server.requests[1]["messages"]
+    assert reask[1] == {"role": "assistant", "content": INVALID}
+    assert "fatalities.low (12) is greater than fatalities.best (10)" in reask[2]["content"]
+
+
+def test_model_that_never_validates_fails_with_a_clear_error_and_its_cost() -> None:
+    with fake_llm([completion(INVALID)] * 3) as server, pytest.raises(LLMError) as info:
+        LLMClient(config(server.api_base, max_validation_retries=2)).create(EventList, MESSAGES, {})
+    assert str(info.value).startswith("no valid record after 3 attempt(s); last validation error:")
+    assert "fatalities.low (12) is greater than fatalities.best (10)" in str(info.value)
+    assert (info.value.ledger.calls, info.value.ledger.usage.total_tokens) == (3, 360)
+
+
+def test_server_that_keeps_failing_gives_up_after_the_retry_budget() -> None:
+    with fake_llm([Reply(500, {"error": "boom"})] * 10) as server, pytest.raises(LLMError) as info:
+        LLMClient(config(server.api_base, max_transport_retries=2)).create(EventList, MESSAGES, {})
+    assert len(server.requests) == 3
+    assert str(info.value).startswith("the model's server kept failing after 3 call(s): InternalServerError")
+
+
+def test_bad_request_is_not_retried() -> None:
+    with fake_llm([Reply(400, {"error": {"message": "bad"}})] * 3) as server, pytest.raises(LLMError):
+        LLMClient(config(server.api_base)).create(EventList, MESSAGES, {})
+    assert len(server.requests) == 1
+
+
+def test_schema_is_sent_in_llama_cpp_form_to_the_embedded_style_server() -> None:
+    with fake_llm([completion(VALID)]) as server:
+        LLMClient(config(server.api_base, json_schema_style="llama.cpp")).create(EventList, MESSAGES, {})
+    fmt = server.requests[0]["response_format"]
+    assert fmt["type"] == "json_object" and fmt["schema"]["title"] == "EventList"
+
+
+def test_model_choice_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EXTRACTOR_MODEL", raising=False)
+    assert resolve_model_name(None) == "embedded/smollm2-135m"
+    monkeypatch.setenv("EXTRACTOR_MODEL", "openai/gpt-4o-mini")
+    assert resolve_model_name(None) == "openai/gpt-4o-mini"
+    assert resolve_model_name("anthropic/claude-3-5-haiku-latest") == "anthropic/claude-3-5-haiku-latest"
+    assert resolve_model_name("embedded") == "embedded/smollm2-135m"
+
+
+async def test_async_twin_retries_and_counts_the_same_way() -> None:
+    with fake_llm([Reply(502, {"error": "gw"}), completion(INVALID), completion(VALID)]) as server:
+        result, ledger = await LLMClient(config(server.api_base)).acreate(EventList, MESSAGES, {})
+    assert result.events[0].actor1.name == "Nusra Front"
+    assert (ledger.calls, ledger.failed_calls) == (3, 1)

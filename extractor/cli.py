@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from extractor.articles import ArticleError, load_article
 from extractor.cassettes import CassetteMode
+from extractor.console import make_console
 from extractor.embedded import QUALITY_WARNING
 from extractor.llm import ModelConfig, is_embedded, resolve_model_name
 from extractor.output import OutputFormat, ResultWriter
@@ -36,7 +36,7 @@ from extractor.schema import ExtractionResult
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Turn news articles into armed-conflict event records."
 )
-err = Console(stderr=True)
+err = make_console(stderr=True)
 
 
 @app.command()
@@ -164,7 +164,7 @@ def prompts() -> None:
     for version in available_versions():
         p = PromptVersion.load(version)
         table.add_row(p.version, p.parent or "-", p.content_hash, p.summary)
-    Console().print(table)
+    make_console().print(table)
     err.print(f"prompts folder: {default_prompts_dir()}")
 
 
@@ -172,7 +172,7 @@ def prompts() -> None:
 def model() -> None:
     """Say which model a run would use, and why."""
     name = resolve_model_name()
-    Console().print(name)
+    make_console().print(name)
     if is_embedded(name):
         err.print("(the embedded default: set $EXTRACTOR_MODEL or pass --model to use another)")
 

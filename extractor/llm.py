@@ -212,7 +212,6 @@ class LLMClient:
             "messages": messages,
             "temperature": self.config.temperature,
             "max_tokens": self.config.max_tokens,
-            "timeout": self.config.timeout_s,
         }
         if self.config.api_base:
             kwargs["api_base"] = self.config.api_base
@@ -227,7 +226,9 @@ class LLMClient:
         fmt = kwargs.get("response_format")
         if self.config.json_schema_style == "llama.cpp" and isinstance(fmt, dict) and fmt.get("type") == "json_schema":
             kwargs = {**kwargs, "response_format": {"type": "json_object", "schema": fmt["json_schema"]["schema"]}}
-        return {**kwargs, "max_retries": 0}  # retries are ours (tenacity), not the SDK's
+        # Retries are ours (tenacity), not the SDK's. The timeout is per HTTP call and set here, out of
+        # instructor's sight: instructor would also use it as a deadline for all re-asks together.
+        return {**kwargs, "max_retries": 0, "timeout": self.config.timeout_s}
 
     def create(
         self, response_model: type[T], messages: list[dict[str, str]], context: dict[str, Any]

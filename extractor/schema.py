@@ -131,8 +131,13 @@ class Evidence(_Record):
 
 
 class Event(_Record):
-    """One armed-conflict event: one day (or range), one place, one pair of sides, one type."""
+    """One armed-conflict event: one day (or range), one place, one pair of sides, one type.
 
+    ``evidence`` comes first on purpose: a model that writes JSON in schema order
+    quotes the article before it codes anything, so the coding rests on the quote.
+    """
+
+    evidence: list[Evidence] = Field(min_length=1, max_length=4)
     event_type: EventType
     sub_event_type: SubEventType
     actor1: Actor
@@ -146,7 +151,6 @@ class Event(_Record):
     attribution: str | None = Field(
         default=None, max_length=300, description="Who reports the figures, e.g. 'Syrian Observatory for Human Rights'."
     )
-    evidence: list[Evidence] = Field(min_length=1, max_length=4)
     summary: str = Field(min_length=1, max_length=300, description="One factual sentence.")
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ class Reply:
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
 
 
 def completion(content: str, prompt_tokens: int = 100, completion_tokens: int = 20) -> Reply:
@@ -60,6 +62,7 @@ def fake_llm(replies: list[Reply]) -> Iterator[FakeLLM]:
             with lock:
                 state.requests.append(body)
                 reply = state.replies.pop(0) if state.replies else Reply(500, {"error": "script exhausted"})
+            time.sleep(reply.delay_s)
             payload = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
             self.send_response(reply.status)
             self.send_header("content-type", "application/json")

@@ -24,10 +24,10 @@ def test_extract_seeds_to_jsonl_records_the_failure_and_exits_1(tmp_path: Path) 
     out = tmp_path / "results.jsonl"
     proc = run("extract", *SEED_FILES, "--cassettes", "replay", "--cassette-dir", CASSETTES, "--out", out)
     results = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["status"] for r in results] == ["ok", "ok", "failed", "ok", "ok"]
+    assert [r["status"] for r in results] == ["failed", "ok", "failed", "ok", "ok"]
     assert results[2]["error"].startswith("the model's answer was cut off at max_tokens")
     assert all(r["usage"]["cost_usd"] == 0.0 and r["attempts"] == 1 for r in results)
-    assert "5 article(s): 4 ok, 1 failed" in proc.stderr
+    assert "5 article(s): 3 ok, 2 failed" in proc.stderr
     assert "smoke-test model" in proc.stderr
     assert proc.returncode == 1
 

@@ -7,6 +7,7 @@ This is the test that proves a fresh machine can extract offline. It runs in CI
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -43,7 +44,12 @@ def test_embedded_model_extracts_through_the_whole_pipeline() -> None:
     if result.ok:
         assert all(q.grounded is not None for e in result.events for q in e.evidence)
     else:
-        assert result.error and result.error.startswith("no valid record after 3 attempt(s)")
+        # the two ways a small model fails, each naming the attempts actually made
+        assert result.error is not None
+        assert re.match(
+            rf"(no valid record after|the model's answer was cut off at max_tokens after) {result.attempts} ",
+            result.error,
+        )
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{api_base}/models", timeout=2)
 

@@ -82,6 +82,13 @@ def test_server_that_keeps_failing_gives_up_after_the_retry_budget() -> None:
     assert str(info.value).startswith("the model's server kept failing after 3 call(s): InternalServerError")
 
 
+def test_a_call_that_times_out_is_retried() -> None:
+    with fake_llm([Reply(200, {"late": True}, delay_s=1.5), completion(VALID)]) as server:
+        result, ledger = LLMClient(config(server.api_base, timeout_s=0.5)).create(EventList, MESSAGES, {})
+    assert result.events[0].fatalities.best == 10
+    assert (ledger.calls, ledger.failed_calls) == (2, 1)
+
+
 def test_bad_request_is_not_retried() -> None:
     with fake_llm([Reply(400, {"error": {"message": "bad"}})] * 3) as server, pytest.raises(LLMError):
         LLMClient(config(server.api_base)).create(EventList, MESSAGES, {})

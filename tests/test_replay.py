@@ -18,10 +18,10 @@ from tests.conftest import CASSETTES, SEEDS
 
 # article id -> (status, events, attempts, prompt tokens, completion tokens)
 RECORDED_V1 = {
-    "000_5f11097ff496ee50": ("ok", 1, 1, 879, 495),
+    "000_5f11097ff496ee50": ("failed", 0, 1, 879, 2048),
     "001_c23cbe6c139eb7bd": ("ok", 0, 1, 865, 3),
     "002_7cf19f37d543f2f3": ("failed", 0, 1, 1507, 2048),
-    "003_20071cb5d29d02dd": ("ok", 1, 1, 1296, 785),
+    "003_20071cb5d29d02dd": ("ok", 1, 1, 1296, 163),
     "004_32894de17cdd8ad9": ("ok", 0, 1, 2225, 12),
 }
 

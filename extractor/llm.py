@@ -25,6 +25,7 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ import instructor
 import litellm
 import openai
 from instructor.v2.core.errors import IncompleteOutputException, InstructorRetryException
+from instructor.v2.core.function_calls import response_schema
 from pydantic import BaseModel
 from tenacity import (
     AsyncRetrying,
@@ -105,6 +107,13 @@ class ModelConfig:
     def litellm_model(self) -> str:
         """The string litellm routes on; the embedded model is an OpenAI-compatible server."""
         return "openai/smollm2-135m" if self.model == EMBEDDED_MODEL else self.model
+
+
+@functools.cache
+def _instructor_model(response_model: type[T]) -> type[T]:
+    """instructor wraps the response model in a new class on every call unless given one already wrapped;
+    wrapping once lets the (cached) JSON schema be reused instead of rebuilt for each request."""
+    return response_schema(response_model)
 
 
 class LLMError(RuntimeError):
@@ -251,7 +260,7 @@ class LLMClient:
         client = instructor.from_litellm(completion, mode=instructor.Mode.JSON_SCHEMA)
         try:
             result = client.chat.completions.create(
-                response_model=response_model,
+                response_model=_instructor_model(response_model),
                 max_retries=self.config.max_validation_retries,
                 context=context,
                 **self._request_kwargs(messages),
@@ -281,7 +290,7 @@ class LLMClient:
         client = instructor.from_litellm(completion, mode=instructor.Mode.JSON_SCHEMA, async_client=True)
         try:
             result = await client.chat.completions.create(
-                response_model=response_model,
+                response_model=_instructor_model(response_model),
                 max_retries=self.config.max_validation_retries,
                 context=context,
                 **self._request_kwargs(messages),

@@ -15,8 +15,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The embedded smoke-test model fails some seeds (it is 135M parameters); the run records each failure
+# and exits 1, which this target reports without failing.
 extract: install
-	$(BIN)/extractor extract seeds/*.txt --out results/seeds-v1-embedded.jsonl
+	$(BIN)/extractor extract seeds/*.txt --out results/seeds-v1-embedded.jsonl --overwrite \
+	  || echo "Some seeds failed with the embedded smoke-test model: see the summary above and results/seeds-v1-embedded.jsonl"
 
 test: install
 	$(BIN)/ruff check extractor evals tests

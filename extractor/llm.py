@@ -25,8 +25,11 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import asyncio
+import contextlib
 import functools
+import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -35,6 +38,8 @@ import litellm
 import openai
 from instructor.v2.core.errors import IncompleteOutputException, InstructorRetryException
 from instructor.v2.core.function_calls import response_schema
+from instructor.v2.validation import async_validators as instructor_async_validators
+from openai.types.chat import ChatCompletion
 from pydantic import BaseModel
 from tenacity import (
     AsyncRetrying,
@@ -45,7 +50,9 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from extractor.cache import ResponseCache, request_key
 from extractor.cassettes import is_cassette_miss
+from extractor.limits import RateLimiter
 from extractor.schema import Usage
 
 litellm.disable_aiohttp_transport = True  # keep async calls on httpx, which cassettes can record
@@ -103,10 +110,34 @@ class ModelConfig:
             return replace(base, **overrides)
         return cls(model=name, **overrides)
 
+    def fingerprint(self) -> str:
+        """What, besides the prompt and the article, decides a result: for resume keys."""
+        return f"{self.model}|t={self.temperature}|max={self.max_tokens}|reask={self.max_validation_retries}|{self.json_schema_style}"
+
     @property
     def litellm_model(self) -> str:
         """The string litellm routes on; the embedded model is an OpenAI-compatible server."""
         return "openai/smollm2-135m" if self.model == EMBEDDED_MODEL else self.model
+
+
+_reject_async_validators = instructor_async_validators.reject_async_validators
+
+
+@functools.cache
+def _reject_async_validators_once(response_model: Any) -> None:
+    _reject_async_validators(response_model)
+
+
+def _memoized_reject_async_validators(response_model: Any) -> None:
+    """instructor walks the whole response model for async validators five times per call (a third of our
+    per-call CPU); the answer depends only on the class, so it is computed once per class."""
+    try:
+        _reject_async_validators_once(response_model)
+    except TypeError:  # an unhashable model description: check it the slow way
+        _reject_async_validators(response_model)
+
+
+instructor_async_validators.reject_async_validators = _memoized_reject_async_validators
 
 
 @functools.cache
@@ -130,6 +161,7 @@ class CallLedger:
 
     calls: int = 0
     failed_calls: int = 0
+    cache_hits: int = 0
     usage: Usage = field(default_factory=Usage)
 
     def record(self, response: Any, config: ModelConfig) -> None:
@@ -141,6 +173,11 @@ class CallLedger:
             prompt_tokens=prompt, completion_tokens=completion, cost_usd=_cost(response, config)
         )
 
+    def record_cached(self) -> None:
+        """An answer from the response cache: an attempt, but no tokens spent now."""
+        self.calls += 1
+        self.cache_hits += 1
+
     def record_failure(self) -> None:
         self.calls += 1
         self.failed_calls += 1
@@ -149,17 +186,48 @@ class CallLedger:
 def _cost(response: Any, config: ModelConfig) -> float | None:
     if config.price_known_zero:
         return 0.0
+    rates = _prices_per_token(config.litellm_model)
+    if rates is None:
+        return None
+    usage = getattr(response, "usage", None)
+    prompt = int(getattr(usage, "prompt_tokens", 0) or 0)
+    completion = int(getattr(usage, "completion_tokens", 0) or 0)
+    return prompt * rates[0] + completion * rates[1]
+
+
+@functools.cache
+def _prices_per_token(model: str) -> tuple[float, float] | None:
+    """USD per prompt token and per completion token from litellm's local price map; None if unpriced."""
     try:
-        return float(litellm.completion_cost(completion_response=response))
+        prompt, _ = litellm.cost_per_token(model=model, prompt_tokens=1_000_000, completion_tokens=0)
+        _, completion = litellm.cost_per_token(model=model, prompt_tokens=0, completion_tokens=1_000_000)
     except Exception:  # litellm raises many types for an unpriced model
         return None
+    return float(prompt) / 1_000_000, float(completion) / 1_000_000
+
+
+class MalformedReply(RuntimeError):
+    """The server answered 200 with a body that is not JSON: a server fault, retried like a 5xx."""
+
+
+@contextlib.contextmanager
+def _failures_counted(ledger: CallLedger) -> Iterator[None]:
+    """Count a failed HTTP call; name a garbled body for what it is, a server fault."""
+    try:
+        yield
+    except json.JSONDecodeError as exc:
+        ledger.record_failure()
+        raise MalformedReply(f"the server's reply is not JSON: {exc}") from exc
+    except Exception:
+        ledger.record_failure()
+        raise
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying the same request: rate limits, server errors, timeouts, dropped connections."""
+    """Worth retrying the same request: rate limits, server errors, timeouts, dropped connections, garbled bodies."""
     if is_cassette_miss(exc):
         return False
-    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError)):
+    if isinstance(exc, (openai.APITimeoutError, openai.APIConnectionError, MalformedReply)):
         return True
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code in (408, 409, 429) or exc.status_code >= 500
@@ -201,11 +269,25 @@ class _WaitRetryAfterOrBackoff:
 
 
 class LLMClient:
-    """Calls one configured model and returns validated objects. Safe to share across threads and tasks."""
+    """Calls one configured model and returns validated objects. Create one per model and reuse it.
 
-    def __init__(self, config: ModelConfig) -> None:
+    Provider boundary: ``openai/...`` models (OpenAI itself, the embedded server and
+    any OpenAI-compatible ``api_base``) go straight through the ``openai`` SDK with a
+    pooled connection, which costs a third of litellm's per-call CPU; every other
+    provider goes through litellm. Both return the same response shape to instructor.
+    """
+
+    def __init__(
+        self, config: ModelConfig, *, cache: ResponseCache | None = None, limiter: RateLimiter | None = None
+    ) -> None:
         self.config = config
+        self.cache = cache
+        self.limiter = limiter
+        self._direct = config.litellm_model.startswith("openai/")
+        self._sync_client: openai.OpenAI | None = None
+        self._async_clients: dict[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = {}
 
+    # --- one HTTP request ---------------------------------------------------------
     def _retrying_kwargs(self) -> dict[str, Any]:
         return {
             "retry": retry_if_exception(is_transient),
@@ -216,29 +298,82 @@ class LLMClient:
         }
 
     def _request_kwargs(self, messages: list[dict[str, str]]) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
+        return {
             "model": self.config.litellm_model,
             "messages": messages,
             "temperature": self.config.temperature,
             "max_tokens": self.config.max_tokens,
         }
-        if self.config.api_base:
-            kwargs["api_base"] = self.config.api_base
-        if self.config.api_key:
-            kwargs["api_key"] = self.config.api_key
-        elif self.config.model == EMBEDDED_MODEL:
-            kwargs["api_key"] = "no-key-needed"
-        return kwargs
 
     def _adapt(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Provider boundary: llama.cpp servers take the schema as ``response_format.schema``."""
+        """The request as the provider wants it: llama.cpp servers take the schema as ``response_format.schema``."""
         fmt = kwargs.get("response_format")
         if self.config.json_schema_style == "llama.cpp" and isinstance(fmt, dict) and fmt.get("type") == "json_schema":
             kwargs = {**kwargs, "response_format": {"type": "json_object", "schema": fmt["json_schema"]["schema"]}}
-        # Retries are ours (tenacity), not the SDK's. The timeout is per HTTP call and set here, out of
-        # instructor's sight: instructor would also use it as a deadline for all re-asks together.
-        return {**kwargs, "max_retries": 0, "timeout": self.config.timeout_s}
+        return kwargs
 
+    def _api_key(self) -> str | None:
+        if self.config.api_key:
+            return self.config.api_key
+        return "no-key-needed" if self.config.model == EMBEDDED_MODEL else None
+
+    def _openai_kwargs(self, request: dict[str, Any]) -> dict[str, Any]:
+        # The timeout is per HTTP call and set here, out of instructor's sight: instructor would
+        # also use it as a deadline for all re-asks together.
+        kwargs = {**request, "model": request["model"].removeprefix("openai/"), "timeout": self.config.timeout_s}
+        if "response_format" in kwargs:
+            # Sent as is: the SDK would otherwise walk the whole JSON schema on every call to "transform" it.
+            kwargs["extra_body"] = {"response_format": kwargs.pop("response_format")}
+        return kwargs
+
+    def _litellm_kwargs(self, request: dict[str, Any]) -> dict[str, Any]:
+        extra = {"api_base": self.config.api_base, "api_key": self._api_key()}
+        # Retries are ours (tenacity), not the SDK's.
+        return {**request, **{k: v for k, v in extra.items() if v}, "max_retries": 0, "timeout": self.config.timeout_s}
+
+    def _sync_openai(self) -> openai.OpenAI:
+        if self._sync_client is None:
+            self._sync_client = openai.OpenAI(base_url=self.config.api_base, api_key=self._api_key(), max_retries=0)
+        return self._sync_client
+
+    def _async_openai(self) -> openai.AsyncOpenAI:
+        loop = asyncio.get_running_loop()
+        if loop not in self._async_clients:  # an httpx pool belongs to the loop that opened it
+            self._async_clients[loop] = openai.AsyncOpenAI(
+                base_url=self.config.api_base,
+                api_key=self._api_key(),
+                max_retries=0,
+                http_client=openai.DefaultAioHttpClient(),
+            )
+        return self._async_clients[loop]
+
+    def _cache_key(self, request: dict[str, Any]) -> str:
+        endpoint = None if self.config.model == EMBEDDED_MODEL else self.config.api_base
+        return request_key(self.config.model, endpoint, request)
+
+    def _cached(self, request: dict[str, Any], ledger: CallLedger) -> tuple[str | None, Any]:
+        if self.cache is None:
+            return None, None
+        key = self._cache_key(request)
+        data = self.cache.get(key)
+        if data is None:
+            return key, None
+        ledger.record_cached()
+        return key, ChatCompletion.model_validate(data)
+
+    def _keep(self, key: str | None, response: Any, ledger: CallLedger) -> Any:
+        ledger.record(response, self.config)
+        if key is not None and self.cache is not None:
+            self.cache.put(key, response.model_dump(mode="json"))
+        return response
+
+    async def aclose(self) -> None:
+        """Close the connection pool opened on the running event loop."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
+    # --- one structured answer, with re-asks --------------------------------------
     def create(
         self, response_model: type[T], messages: list[dict[str, str]], context: dict[str, Any]
     ) -> tuple[T, CallLedger]:
@@ -246,15 +381,18 @@ class LLMClient:
         ledger = CallLedger()
 
         def completion(**kwargs: Any) -> Any:
+            request = self._adapt(kwargs)
+            key, cached = self._cached(request, ledger)
+            if cached is not None:
+                return cached
             for attempt in Retrying(**self._retrying_kwargs()):
                 with attempt:
-                    try:
-                        response = litellm.completion(**self._adapt(kwargs))
-                    except Exception:
-                        ledger.record_failure()
-                        raise
-                    ledger.record(response, self.config)
-                    return response
+                    with _failures_counted(ledger):
+                        if self._direct:
+                            response = self._sync_openai().chat.completions.create(**self._openai_kwargs(request))
+                        else:
+                            response = litellm.completion(**self._litellm_kwargs(request))
+                    return self._keep(key, response, ledger)
             raise AssertionError("unreachable: tenacity reraises")
 
         client = instructor.from_litellm(completion, mode=instructor.Mode.JSON_SCHEMA)
@@ -272,19 +410,27 @@ class LLMClient:
     async def acreate(
         self, response_model: type[T], messages: list[dict[str, str]], context: dict[str, Any]
     ) -> tuple[T, CallLedger]:
-        """Async twin of :meth:`create`."""
+        """Async twin of :meth:`create`; waits on the rate limiter before every live call."""
         ledger = CallLedger()
+        estimated_tokens = sum(len(m["content"]) for m in messages) // 3 + self.config.max_tokens
 
         async def completion(**kwargs: Any) -> Any:
+            request = self._adapt(kwargs)
+            key, cached = self._cached(request, ledger)
+            if cached is not None:
+                return cached
             async for attempt in AsyncRetrying(**self._retrying_kwargs()):
                 with attempt:
-                    try:
-                        response = await litellm.acompletion(**self._adapt(kwargs))
-                    except Exception:
-                        ledger.record_failure()
-                        raise
-                    ledger.record(response, self.config)
-                    return response
+                    if self.limiter is not None:
+                        await self.limiter.acquire(estimated_tokens)
+                    with _failures_counted(ledger):
+                        if self._direct:
+                            response = await self._async_openai().chat.completions.create(
+                                **self._openai_kwargs(request)
+                            )
+                        else:
+                            response = await litellm.acompletion(**self._litellm_kwargs(request))
+                    return self._keep(key, response, ledger)
             raise AssertionError("unreachable: tenacity reraises")
 
         client = instructor.from_litellm(completion, mode=instructor.Mode.JSON_SCHEMA, async_client=True)

@@ -73,15 +73,50 @@ def _blank(value: int | None) -> object:
     return "" if value is None else value
 
 
-class ResultWriter:
-    """Appends results to a file (or stdout) in JSONL or CSV, flushing after each one."""
+def prepare_resume(path: Path) -> tuple[set[str], int]:
+    """Keep an earlier run's finished results; drop its failures and any line a crash cut short.
 
-    def __init__(self, out: Path | None, fmt: OutputFormat = "jsonl", stream: IO[str] | None = None) -> None:
+    Returns the keys already done and how many lines were dropped (those
+    articles run again). The file is rewritten atomically, so a crash here loses
+    nothing either.
+    """
+    if not path.exists():
+        return set(), 0
+    kept: list[str] = []
+    done: set[str] = set()
+    dropped = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            dropped += 1
+            continue
+        key = data.get("key") if isinstance(data, dict) else None
+        if key and data.get("status") == "ok" and key not in done:
+            done.add(key)
+            kept.append(line)
+        else:
+            dropped += 1
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    tmp.replace(path)
+    return done, dropped
+
+
+class ResultWriter:
+    """Writes results to a file (or stdout) in JSONL or CSV, flushing after each one.
+
+    ``append=True`` continues an existing JSONL file (see :func:`prepare_resume`).
+    """
+
+    def __init__(
+        self, out: Path | None, fmt: OutputFormat = "jsonl", stream: IO[str] | None = None, append: bool = False
+    ) -> None:
         self.fmt = fmt
         self._own = out is not None
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)
-            self._file: IO[str] = out.open("w", encoding="utf-8", newline="")
+            self._file: IO[str] = out.open("a" if append else "w", encoding="utf-8", newline="")
         else:
             assert stream is not None, "give an output path or a stream"
             self._file = stream

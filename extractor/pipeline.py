@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import threading
 import time
 import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -21,6 +23,7 @@ from typing import Any
 
 from extractor.actors import AliasTable
 from extractor.articles import Article, ArticleError, article_from_text
+from extractor.cache import ResponseCache
 from extractor.cassettes import (
     CassetteMissing,
     CassetteMode,
@@ -32,6 +35,7 @@ from extractor.cassettes import (
 from extractor.dates import settle_date
 from extractor.embedded import QUALITY_WARNING, EmbeddedServer
 from extractor.grounding import ground_events
+from extractor.limits import RateLimiter
 from extractor.llm import CallLedger, LLMClient, LLMError, ModelConfig, is_embedded
 from extractor.prompts import Message, PromptVersion
 from extractor.schema import Event, EventList, ExtractionResult
@@ -91,13 +95,20 @@ class Extractor:
         cassette_dir: Path | None = None,
         prompts_dir: Path | None = None,
         aliases: AliasTable | None = None,
+        cache: ResponseCache | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.config = config or ModelConfig.for_model(model)
         self.prompt = PromptVersion.load(prompt, prompts_dir)
         self.cassette_mode = CassetteMode(cassettes)
         self.cassette_dir = cassette_dir or DEFAULT_CASSETTE_DIR
         self.aliases = aliases or AliasTable.load()
+        # A cached answer would leave a cassette being recorded without its exchange: cassettes win.
+        self.cache = cache if self.cassette_mode is CassetteMode.OFF else None
+        self.limiter = limiter
         self._server: EmbeddedServer | None = None
+        self._server_lock = threading.Lock()
+        self._clients: dict[ModelConfig, LLMClient] = {}
         self._embedded = is_embedded(self.config.model) and self.config.api_base is None
         if is_embedded(self.config.model):
             warnings.warn(QUALITY_WARNING, UserWarning, stacklevel=2)
@@ -117,7 +128,13 @@ class Extractor:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        await self.aclose()
         self.close()
+
+    async def aclose(self) -> None:
+        """Close the connection pools this event loop opened; call before the loop ends."""
+        for client in self._clients.values():
+            await client.aclose()
 
     def close(self) -> None:
         if self._server is not None:
@@ -130,12 +147,20 @@ class Extractor:
         if self._embedded:
             path = cassette_path(self.cassette_dir, article.id, self.prompt.version, config.model)
             if needs_network(self.cassette_mode, path):
-                if self._server is None:
-                    self._server = EmbeddedServer().start()
+                with self._server_lock:
+                    if self._server is None:
+                        self._server = EmbeddedServer().start()
                 config = replace(config, api_base=self._server.api_base)
             else:
                 config = replace(config, api_base=REPLAY_API_BASE)
-        return LLMClient(config)
+        if config not in self._clients:
+            self._clients[config] = LLMClient(config, cache=self.cache, limiter=self.limiter)
+        return self._clients[config]
+
+    def result_key(self, article: Article) -> str:
+        """Identifies a result: same article text, prompt, model and parameters give the same key."""
+        parts = [article.content_hash, self.prompt.content_hash, self.config.fingerprint()]
+        return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()[:24]
 
     # --- steps -------------------------------------------------------------
     def render(self, article: Article) -> list[Message]:
@@ -159,6 +184,10 @@ class Extractor:
     def _failure(self, article: Article, error: str, ledger: CallLedger | None, started: float) -> ExtractionError:
         return ExtractionError(self._result(article, ledger or CallLedger(), started, status="failed", error=error))
 
+    def failed_result(self, article: Article, error: str) -> ExtractionResult:
+        """A failure recorded for ``article`` with nothing spent."""
+        return self._result(article, CallLedger(), time.monotonic(), status="failed", error=error)
+
     def _result(self, article: Article, ledger: CallLedger, started: float, **fields: Any) -> ExtractionResult:
         return ExtractionResult(
             article_id=article.id,
@@ -167,7 +196,9 @@ class Extractor:
             model=self.config.model,
             usage=ledger.usage,
             attempts=ledger.calls,
+            cache_hits=ledger.cache_hits,
             latency_s=round(time.monotonic() - started, 3),
+            key=self.result_key(article),
             **fields,
         )
 

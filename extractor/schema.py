@@ -232,8 +232,12 @@ class ExtractionResult(BaseModel):
     model: str
     usage: Usage = Field(default_factory=Usage)
     attempts: int = 0
+    cache_hits: int = Field(default=0, description="Attempts answered from the response cache (no tokens spent).")
     latency_s: float = 0.0
     warnings: list[str] = Field(default_factory=list)
+    key: str | None = Field(
+        default=None, description="Hash of article text, prompt, model and parameters; resume skips a key already done."
+    )
 
     @property
     def ok(self) -> bool:

@@ -30,3 +30,11 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     yield attempts
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own response cache, so no test reads another's (or the user's) answers."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("EXTRACTOR_CACHE_DIR", str(folder))
+    return folder

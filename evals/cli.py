@@ -20,6 +20,7 @@ from evals.compare import paired_difference, regressed
 from evals.dataset import DatasetError, load_dataset
 from evals.report import write_report
 from evals.runner import EvalRun, run_eval
+from extractor.cache import ResponseCache
 from extractor.cassettes import CassetteMode
 from extractor.console import make_console
 from extractor.prompts import PromptError
@@ -49,6 +50,8 @@ def run(
     live: Annotated[bool, typer.Option("--live", help="Ignore cassettes; call the model.")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for run files and report.html.")] = None,
     cassette_dir: Annotated[Path | None, typer.Option(help="Where cassettes live. Default: cassettes/.")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="With --live: do not use the response cache.")] = False,
 ) -> None:
     """Run every prompt x model pair, print the comparison, write run files and an HTML report."""
     logging.getLogger("instructor").setLevel(logging.CRITICAL)
@@ -59,6 +62,7 @@ def run(
         samples = load_dataset(dataset)
     except DatasetError as exc:
         _fail(str(exc))
+    cache = ResponseCache() if live and not no_cache else None
     folder = out_dir or Path("runs") / dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     runs: list[EvalRun] = []
     for prompt in _split(prompts):
@@ -66,8 +70,9 @@ def run(
             err.print(f"running {prompt} x {model} on {len(samples)} article(s) ({mode.value})")
             try:
                 result = run_eval(
-                    samples, dataset=dataset, prompt=prompt, model=model, cassettes=mode, cassette_dir=cassette_dir
-                )
+                    samples, dataset=dataset, prompt=prompt, model=model, cassettes=mode, cassette_dir=cassette_dir,
+                    api_base=api_base, cache=cache,
+                )  # fmt: skip
             except PromptError as exc:
                 _fail(str(exc))
             path = result.save(folder)

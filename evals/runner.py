@@ -13,6 +13,7 @@ import importlib.metadata
 import json
 import platform
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from pydantic import BaseModel, Field
 from evals.dataset import Sample
 from evals.scoring import ArticleScore, aggregate, score_article
 from extractor.actors import AliasTable
+from extractor.cache import ResponseCache
 from extractor.cassettes import CassetteMode, model_slug
+from extractor.llm import ModelConfig
 from extractor.pipeline import ExtractionError, Extractor
 from extractor.schema import Event, ExtractionResult
 
@@ -90,14 +93,24 @@ def run_eval(
     cassettes: CassetteMode,
     cassette_dir: Path | None = None,
     aliases: AliasTable | None = None,
+    api_base: str | None = None,
+    cache: ResponseCache | None = None,
 ) -> EvalRun:
-    """Extract every sample with one prompt and model, score each, and aggregate."""
+    """Extract every sample with one prompt and model, score each, and aggregate.
+
+    ``cache`` serves live runs only: replayed or recorded runs go through cassettes.
+    """
     aliases = aliases or AliasTable.load()
+    config = ModelConfig.for_model(model)
+    if api_base:
+        config = replace(config, api_base=api_base)
     records: list[SampleRecord] = []
     scores: list[ArticleScore] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        extractor = Extractor(model, prompt, cassettes=cassettes, cassette_dir=cassette_dir, aliases=aliases)
+        extractor = Extractor(
+            prompt=prompt, config=config, cassettes=cassettes, cassette_dir=cassette_dir, aliases=aliases, cache=cache
+        )
     with extractor:
         for sample in samples:
             try:

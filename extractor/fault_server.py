@@ -124,7 +124,9 @@ class FaultServer:
         record = good_record(match.group(1) if match else user)
         if fault == "invalid":
             record["events"][0]["fatalities"] = {"best": 7, "low": 9, "high": 9}  # low > best
-        payload = json.dumps(_completion(body, json.dumps(record), len(raw) // 4)).encode()
+        completion = _completion(body, json.dumps(record), len(raw) // 4)
+        self.stats["tokens"] += completion["usage"]["total_tokens"]
+        payload = json.dumps(completion).encode()
         if fault == "truncated":
             response = web.StreamResponse(
                 headers={"Content-Type": "application/json", "Content-Length": str(len(payload))}

@@ -53,7 +53,7 @@ from tenacity import (
 from extractor.cache import ResponseCache, request_key
 from extractor.cassettes import is_cassette_miss
 from extractor.limits import RateLimiter
-from extractor.schema import Usage
+from extractor.schema import VALIDATION_CONTEXT, Usage
 
 litellm.disable_aiohttp_transport = True  # keep async calls on httpx, which cassettes can record
 litellm.telemetry = False
@@ -313,9 +313,11 @@ class LLMClient:
         return kwargs
 
     def _api_key(self) -> str | None:
+        """The configured key; else none for local servers (which ignore it); else the SDK reads the environment."""
         if self.config.api_key:
             return self.config.api_key
-        return "no-key-needed" if self.config.model == EMBEDDED_MODEL else None
+        local = self.config.model == EMBEDDED_MODEL or (self.config.api_base and not os.environ.get("OPENAI_API_KEY"))
+        return "no-key-needed" if local else None
 
     def _openai_kwargs(self, request: dict[str, Any]) -> dict[str, Any]:
         # The timeout is per HTTP call and set here, out of instructor's sight: instructor would
@@ -396,15 +398,17 @@ class LLMClient:
             raise AssertionError("unreachable: tenacity reraises")
 
         client = instructor.from_litellm(completion, mode=instructor.Mode.JSON_SCHEMA)
+        token = VALIDATION_CONTEXT.set(context)
         try:
             result = client.chat.completions.create(
                 response_model=_instructor_model(response_model),
                 max_retries=self.config.max_validation_retries,
-                context=context,
                 **self._request_kwargs(messages),
             )
         except Exception as exc:
             raise LLMError(_describe(exc, ledger), ledger) from exc
+        finally:
+            VALIDATION_CONTEXT.reset(token)
         return result, ledger
 
     async def acreate(
@@ -434,17 +438,19 @@ class LLMClient:
             raise AssertionError("unreachable: tenacity reraises")
 
         client = instructor.from_litellm(completion, mode=instructor.Mode.JSON_SCHEMA, async_client=True)
+        token = VALIDATION_CONTEXT.set(context)  # this task's own context: safe with many tasks in flight
         try:
             result = await client.chat.completions.create(
                 response_model=_instructor_model(response_model),
                 max_retries=self.config.max_validation_retries,
-                context=context,
                 **self._request_kwargs(messages),
             )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             raise LLMError(_describe(exc, ledger), ledger) from exc
+        finally:
+            VALIDATION_CONTEXT.reset(token)
         return result, ledger
 
 
@@ -457,6 +463,8 @@ def _describe(exc: BaseException, ledger: CallLedger) -> str:
         return f"the model's answer was cut off at max_tokens after {ledger.calls} call(s); raise --max-tokens"
     if is_cassette_miss(exc):
         return "this request is not in the cassette (the prompt, article or model changed since recording); re-record with --cassettes rerecord"
+    if isinstance(root, openai.OpenAIError) and "api_key" in str(root):
+        return "no API key for the provider: set its key variable, e.g. OPENAI_API_KEY (keys are never logged)"
     if isinstance(root, openai.AuthenticationError):
         return "the provider rejected the API key (401); set the provider's key variable, e.g. OPENAI_API_KEY"
     if is_transient(root):

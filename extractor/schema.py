@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, computed_field, model_validator
@@ -34,6 +35,10 @@ from extractor.taxonomy import (
     GeoPrecision,
     SubEventType,
 )
+
+# Validation context for answers parsed inside instructor. Passing instructor a `context` would also make it
+# render every message, article text included, as a Jinja template: "{{" in an article would break the call.
+VALIDATION_CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("extractor_validation_context", default=None)
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
@@ -168,7 +173,7 @@ class Event(_Record):
 
     @model_validator(mode="after")
     def _not_after_publication(self, info: ValidationInfo) -> Event:
-        published = (info.context or {}).get("published")
+        published = (info.context or VALIDATION_CONTEXT.get() or {}).get("published")
         if published is not None and self.date.start is not None and self.date.start > published:
             raise ValueError(
                 f"date.start ({self.date.start}) is after the article's publication date ({published}); "

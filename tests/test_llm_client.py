@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import openai
@@ -116,3 +117,18 @@ async def test_async_twin_retries_and_counts_the_same_way() -> None:
         result, ledger = await LLMClient(config(server.api_base)).acreate(EventList, MESSAGES, {})
     assert result.events[0].actor1.name == "Nusra Front"
     assert (ledger.calls, ledger.failed_calls) == (3, 1)
+
+
+def test_article_text_with_template_syntax_is_sent_verbatim() -> None:
+    text = "Clashes in {{ town }} killed {% if x %}5{% endif %} fighters. {#note#}"
+    with fake_llm([completion(VALID)]) as server:
+        LLMClient(config(server.api_base)).create(EventList, [{"role": "user", "content": text}], {"published": None})
+    assert server.requests[0]["messages"][-1]["content"] == text
+
+
+def test_publication_date_check_reaches_the_model_as_a_reask() -> None:
+    future = VALID.replace('"summary"', '"date": {"start": "2016-04-02", "end": "2016-04-02"}, "summary"')
+    with fake_llm([completion(future), completion(VALID)]) as server:
+        _, ledger = LLMClient(config(server.api_base)).create(EventList, MESSAGES, {"published": dt.date(2016, 3, 29)})
+    assert ledger.calls == 2
+    assert "after the article's publication date (2016-03-29)" in server.requests[1]["messages"][-1]["content"]

@@ -9,18 +9,19 @@ indices, end exclusive), so ``text[start:end]`` is what the reader sees.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from extractor.schema import Event, Evidence
 
-_FOLD = str.maketrans(
-    {
+_FOLD = {
         "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
         "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-",
         "\u00a0": " ", "\u2009": " ", "\u202f": " ",
-    }
-)  # fmt: skip
+}  # fmt: skip
+_FOLDABLE = re.compile("|".join(map(re.escape, _FOLD)))
+_WHITESPACE_RUN = re.compile(r"\s{2,}|[^\S ]")  # runs to fold; a lone space is already folded
 _STRIP = " \t\r\n'\"\u2018\u2019\u201c\u201d"
 
 
@@ -33,15 +34,18 @@ class _Folded:
 
     @classmethod
     def of(cls, text: str) -> _Folded:
+        translated = _FOLDABLE.sub(lambda m: _FOLD[m.group()], text)
         chars: list[str] = []
         origin: list[int] = []
-        for i, ch in enumerate(text.translate(_FOLD)):
-            if ch.isspace():
-                if chars and chars[-1] == " ":
-                    continue
-                ch = " "
-            chars.append(ch)
-            origin.append(i)
+        position = 0
+        for run in _WHITESPACE_RUN.finditer(translated):
+            chars.append(translated[position : run.start()])
+            origin.extend(range(position, run.start()))
+            chars.append(" ")
+            origin.append(run.start())
+            position = run.end()
+        chars.append(translated[position:])
+        origin.extend(range(position, len(translated)))
         return cls("".join(chars), origin)
 
 

@@ -286,6 +286,10 @@ class LLMClient:
         self._direct = config.litellm_model.startswith("openai/")
         self._sync_client: openai.OpenAI | None = None
         self._async_clients: dict[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = {}
+        self._instructor = instructor.from_litellm(self._complete, mode=instructor.Mode.JSON_SCHEMA)
+        self._ainstructor = instructor.from_litellm(
+            self._acomplete, mode=instructor.Mode.JSON_SCHEMA, async_client=True
+        )
 
     # --- one HTTP request ---------------------------------------------------------
     def _retrying_kwargs(self) -> dict[str, Any]:
@@ -376,33 +380,53 @@ class LLMClient:
             await client.close()
 
     # --- one structured answer, with re-asks --------------------------------------
+    # The completion functions instructor calls. The call's ledger rides along in the request kwargs
+    # (``ledger_``), so one instructor client per LLMClient serves every call.
+    def _complete(self, **kwargs: Any) -> Any:
+        ledger: CallLedger = kwargs.pop("ledger_")
+        request = self._adapt(kwargs)
+        key, cached = self._cached(request, ledger)
+        if cached is not None:
+            return cached
+        for attempt in Retrying(**self._retrying_kwargs()):
+            with attempt:
+                with _failures_counted(ledger):
+                    if self._direct:
+                        response = self._sync_openai().chat.completions.create(**self._openai_kwargs(request))
+                    else:
+                        response = litellm.completion(**self._litellm_kwargs(request))
+                return self._keep(key, response, ledger)
+        raise AssertionError("unreachable: tenacity reraises")
+
+    async def _acomplete(self, **kwargs: Any) -> Any:
+        ledger: CallLedger = kwargs.pop("ledger_")
+        request = self._adapt(kwargs)
+        key, cached = self._cached(request, ledger)
+        if cached is not None:
+            return cached
+        async for attempt in AsyncRetrying(**self._retrying_kwargs()):
+            with attempt:
+                if self.limiter is not None:
+                    await self.limiter.acquire(estimate_request_tokens(request, self.config.max_tokens))
+                with _failures_counted(ledger):
+                    if self._direct:
+                        response = await self._async_openai().chat.completions.create(**self._openai_kwargs(request))
+                    else:
+                        response = await litellm.acompletion(**self._litellm_kwargs(request))
+                return self._keep(key, response, ledger)
+        raise AssertionError("unreachable: tenacity reraises")
+
     def create(
         self, response_model: type[T], messages: list[dict[str, str]], context: dict[str, Any]
     ) -> tuple[T, CallLedger]:
         """Ask for ``response_model``; re-ask on validation errors; raise :class:`LLMError` when out of tries."""
         ledger = CallLedger()
-
-        def completion(**kwargs: Any) -> Any:
-            request = self._adapt(kwargs)
-            key, cached = self._cached(request, ledger)
-            if cached is not None:
-                return cached
-            for attempt in Retrying(**self._retrying_kwargs()):
-                with attempt:
-                    with _failures_counted(ledger):
-                        if self._direct:
-                            response = self._sync_openai().chat.completions.create(**self._openai_kwargs(request))
-                        else:
-                            response = litellm.completion(**self._litellm_kwargs(request))
-                    return self._keep(key, response, ledger)
-            raise AssertionError("unreachable: tenacity reraises")
-
-        client = instructor.from_litellm(completion, mode=instructor.Mode.JSON_SCHEMA)
         token = VALIDATION_CONTEXT.set(context)
         try:
-            result = client.chat.completions.create(
+            result = self._instructor.chat.completions.create(
                 response_model=_instructor_model(response_model),
                 max_retries=self.config.max_validation_retries,
+                ledger_=ledger,
                 **self._request_kwargs(messages),
             )
         except Exception as exc:
@@ -416,33 +440,12 @@ class LLMClient:
     ) -> tuple[T, CallLedger]:
         """Async twin of :meth:`create`; waits on the rate limiter before every live call."""
         ledger = CallLedger()
-        estimated_tokens = sum(len(m["content"]) for m in messages) // 3 + self.config.max_tokens
-
-        async def completion(**kwargs: Any) -> Any:
-            request = self._adapt(kwargs)
-            key, cached = self._cached(request, ledger)
-            if cached is not None:
-                return cached
-            async for attempt in AsyncRetrying(**self._retrying_kwargs()):
-                with attempt:
-                    if self.limiter is not None:
-                        await self.limiter.acquire(estimated_tokens)
-                    with _failures_counted(ledger):
-                        if self._direct:
-                            response = await self._async_openai().chat.completions.create(
-                                **self._openai_kwargs(request)
-                            )
-                        else:
-                            response = await litellm.acompletion(**self._litellm_kwargs(request))
-                    return self._keep(key, response, ledger)
-            raise AssertionError("unreachable: tenacity reraises")
-
-        client = instructor.from_litellm(completion, mode=instructor.Mode.JSON_SCHEMA, async_client=True)
         token = VALIDATION_CONTEXT.set(context)  # this task's own context: safe with many tasks in flight
         try:
-            result = await client.chat.completions.create(
+            result = await self._ainstructor.chat.completions.create(
                 response_model=_instructor_model(response_model),
                 max_retries=self.config.max_validation_retries,
+                ledger_=ledger,
                 **self._request_kwargs(messages),
             )
         except asyncio.CancelledError:
@@ -452,6 +455,11 @@ class LLMClient:
         finally:
             VALIDATION_CONTEXT.reset(token)
         return result, ledger
+
+
+def estimate_request_tokens(request: dict[str, Any], max_tokens: int) -> int:
+    """Prompt tokens (about three characters each) plus the most the answer may take: what a TPM quota counts."""
+    return sum(len(str(m.get("content", ""))) for m in request.get("messages", [])) // 3 + max_tokens
 
 
 def _describe(exc: BaseException, ledger: CallLedger) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import threading
 import time
@@ -166,7 +167,7 @@ class Extractor:
     def render(self, article: Article) -> list[Message]:
         """The prompt for one article, after checking that it fits the model's context."""
         messages = self.prompt.render(article)
-        window = self.config.context_window or _known_context_window(self.config.model)
+        window = self.config.context_window or _known_context_window(self.config.litellm_model)
         if window is not None:
             needed = estimate_tokens(messages) + self.config.max_tokens
             if needed > window:
@@ -224,7 +225,11 @@ class Extractor:
         started = time.monotonic()
         try:
             messages = self.render(article)
-            client = await asyncio.to_thread(self._client_for, article)
+            starting_server = self._embedded and self._server is None
+            # Starting the embedded server blocks for seconds: off the event loop. Otherwise no thread hop.
+            client = (
+                await asyncio.to_thread(self._client_for, article) if starting_server else self._client_for(article)
+            )
             async with self._acassette(article):
                 payload, ledger = await client.acreate(EventList, messages, _context(article))
         except (ContextTooLong, CassetteMissing, CassetteUnused) as exc:
@@ -262,6 +267,7 @@ def _context(article: Article) -> dict[str, Any]:
     return {"published": article.published}
 
 
+@functools.cache
 def _known_context_window(model: str) -> int | None:
     import litellm
 

@@ -158,7 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Print batch throughput, own-CPU and cache figures.")
     parser.add_argument("--quick", action="store_true", help="one repetition, smaller batches")
     args = parser.parse_args()
-    repeats, rounds = (1, 10) if args.quick else (3, 20)
+    repeats, rounds = (1, 10) if args.quick else (3, 25)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     throughput(repeats, rounds)
     own_cpu(repeats=5 if not args.quick else 1, loops=40 if not args.quick else 10)

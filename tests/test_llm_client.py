@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import openai
 import pytest
 
+from extractor.cache import ResponseCache
 from extractor.llm import LLMClient, LLMError, ModelConfig, resolve_model_name, retry_after_seconds
 from extractor.schema import EventList
 from tests.fake_llm import Reply, completion, fake_llm
@@ -114,7 +116,9 @@ def test_model_choice_order(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_async_twin_retries_and_counts_the_same_way() -> None:
     with fake_llm([Reply(502, {"error": "gw"}), completion(INVALID), completion(VALID)]) as server:
-        result, ledger = await LLMClient(config(server.api_base)).acreate(EventList, MESSAGES, {})
+        client = LLMClient(config(server.api_base))
+        result, ledger = await client.acreate(EventList, MESSAGES, {})
+        await client.aclose()
     assert result.events[0].actor1.name == "Nusra Front"
     assert (ledger.calls, ledger.failed_calls) == (3, 1)
 
@@ -132,3 +136,37 @@ def test_publication_date_check_reaches_the_model_as_a_reask() -> None:
         _, ledger = LLMClient(config(server.api_base)).create(EventList, MESSAGES, {"published": dt.date(2016, 3, 29)})
     assert ledger.calls == 2
     assert "after the article's publication date (2016-03-29)" in server.requests[1]["messages"][-1]["content"]
+
+
+class CountingLimiter:
+    """Stands in for the rate limiter to see what each live call asks of it."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    async def acquire(self, tokens: int) -> None:
+        self.asked.append(tokens)
+
+
+async def test_rate_limiter_is_asked_before_every_live_call_with_the_token_estimate() -> None:
+    limiter = CountingLimiter()
+    with fake_llm([Reply(500, {"error": "x"}), completion(INVALID), completion(VALID)]) as server:
+        client = LLMClient(config(server.api_base, max_tokens=100), limiter=limiter)  # type: ignore[arg-type]
+        await client.acreate(EventList, MESSAGES, {})
+        await client.aclose()
+    assert len(limiter.asked) == 3  # the failed call, the rejected answer and the good one
+    assert limiter.asked[0] == len(MESSAGES[0]["content"]) // 3 + 100
+
+
+async def test_cached_answers_skip_the_server_and_the_limiter(tmp_path: Path) -> None:
+    limiter = CountingLimiter()
+    cache = ResponseCache(tmp_path)
+    with fake_llm([completion(VALID)]) as server:
+        first = LLMClient(config(server.api_base), cache=cache, limiter=limiter)  # type: ignore[arg-type]
+        await first.acreate(EventList, MESSAGES, {})
+        await first.aclose()
+        second = LLMClient(config(server.api_base), cache=cache, limiter=limiter)  # type: ignore[arg-type]
+        result, ledger = await second.acreate(EventList, MESSAGES, {})
+    assert len(server.requests) == 1 and len(limiter.asked) == 1
+    assert (ledger.calls, ledger.cache_hits, ledger.usage.total_tokens) == (1, 1, 0)
+    assert result.events[0].fatalities.best == 10

@@ -22,7 +22,7 @@ extract: install
 	  || echo "Some seeds failed with the embedded smoke-test model: see the summary above and results/seeds-v1-embedded.jsonl"
 
 test: install
-	$(BIN)/ruff check extractor evals tests
+	$(BIN)/ruff check extractor evals tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
 

@@ -108,7 +108,7 @@ class Extractor:
         self.cache = cache if self.cassette_mode is CassetteMode.OFF else None
         self.limiter = limiter
         self._server: EmbeddedServer | None = None
-        self._server_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._clients: dict[ModelConfig, LLMClient] = {}
         self._embedded = is_embedded(self.config.model) and self.config.api_base is None
         if is_embedded(self.config.model):
@@ -148,15 +148,16 @@ class Extractor:
         if self._embedded:
             path = cassette_path(self.cassette_dir, article.id, self.prompt.version, config.model)
             if needs_network(self.cassette_mode, path):
-                with self._server_lock:
+                with self._lock:
                     if self._server is None:
                         self._server = EmbeddedServer().start()
                 config = replace(config, api_base=self._server.api_base)
             else:
                 config = replace(config, api_base=REPLAY_API_BASE)
-        if config not in self._clients:
-            self._clients[config] = LLMClient(config, cache=self.cache, limiter=self.limiter)
-        return self._clients[config]
+        with self._lock:  # workers may get here at once from threads: one client per config, or pools leak
+            if config not in self._clients:
+                self._clients[config] = LLMClient(config, cache=self.cache, limiter=self.limiter)
+            return self._clients[config]
 
     def result_key(self, article: Article) -> str:
         """Identifies a result: same article text, prompt, model and parameters give the same key."""

@@ -34,7 +34,7 @@ INVALID = VALID.replace('"low": 10', '"low": 12')  # low > best
 
 
 def config(api_base: str, **overrides: object) -> ModelConfig:
-    base = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "api_key": "sk-test-not-a-real-key-000000000"}
+    base = {"backoff_initial_s": 0.01, "backoff_max_s": 0.05, "api_key": "test-key-not-real"}
     return ModelConfig(model="openai/fake", api_base=api_base, **{**base, **overrides})  # type: ignore[arg-type]
 
 

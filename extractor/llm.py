@@ -1,5 +1,10 @@
 """The LLM client: any litellm model behind one call that returns a validated pydantic object.
 
+OpenAI-compatible endpoints (OpenAI itself, the embedded server, any ``api_base``)
+go straight through the openai SDK; every other provider goes through litellm.
+An optional on-disk response cache answers repeated requests without a call,
+and an optional rate limiter paces live calls.
+
 Three layers of resilience, each with one job:
 
 * transport: tenacity retries a single HTTP call on 429, 5xx, timeouts and
@@ -112,7 +117,11 @@ class ModelConfig:
 
     def fingerprint(self) -> str:
         """What, besides the prompt and the article, decides a result: for resume keys."""
-        return f"{self.model}|t={self.temperature}|max={self.max_tokens}|reask={self.max_validation_retries}|{self.json_schema_style}"
+        endpoint = "" if self.model == EMBEDDED_MODEL else self.api_base or ""  # the embedded port changes every run
+        return (
+            f"{self.model}|{endpoint}|t={self.temperature}|max={self.max_tokens}"
+            f"|reask={self.max_validation_retries}|{self.json_schema_style}"
+        )
 
     @property
     def litellm_model(self) -> str:

@@ -127,11 +127,8 @@ def compare(
         if diff.mean is not None:
             summary.add_row(name, str(diff.n), f"{diff.mean:+.3f}", f"[{diff.low:+.3f}, {diff.high:+.3f}]")
     out.print(summary)
-    out.print(
-        f"{gated.n} paired article(s): with this few, an interval this wide means 'not shown either way'."
-        if gated.n < 30
-        else ""
-    )
+    if gated.n < 30:
+        out.print(f"{gated.n} paired article(s): few, so intervals are wide; one that contains 0 shows no difference.")
     if regressed(gated, max_drop, higher_is_better=metric not in LOWER_IS_BETTER):
         err.print(f"[red]regression:[/] {metric} moved {gated.mean:+.3f} (allowed drop {max_drop})")
         raise typer.Exit(1)

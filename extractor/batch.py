@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from extractor.articles import Article
 from extractor.pipeline import ExtractionError, Extractor
-from extractor.schema import ExtractionResult
+from extractor.schema import ExtractionResult, Usage
 from extractor.sources import SourceError
 
 
@@ -30,14 +30,21 @@ class BatchSummary:
     skipped: int = 0
     llm_calls: int = 0
     cache_hits: int = 0
-    tokens: int = 0
-    cost_usd: float | None = 0.0
+    usage: Usage = field(default_factory=Usage)
     started: float = field(default_factory=time.monotonic)
     failures: list[ExtractionResult] = field(default_factory=list)
 
     @property
     def finished(self) -> int:
         return self.ok + self.failed + self.skipped
+
+    @property
+    def tokens(self) -> int:
+        return self.usage.total_tokens
+
+    @property
+    def cost_usd(self) -> float | None:
+        return self.usage.cost_usd
 
     @property
     def elapsed_s(self) -> float:
@@ -51,9 +58,7 @@ class BatchSummary:
             self.failures.append(result)
         self.llm_calls += result.attempts - result.cache_hits
         self.cache_hits += result.cache_hits
-        self.tokens += result.usage.total_tokens
-        if self.cost_usd is not None:
-            self.cost_usd = None if result.usage.cost_usd is None else self.cost_usd + result.usage.cost_usd
+        self.usage = self.usage + result.usage
 
 
 def source_failure(error: SourceError, extractor: Extractor) -> ExtractionResult:
